@@ -1,0 +1,3 @@
+"""The preference-dataset factory: prompts -> rollouts -> verdicts -> pairs -> exports."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,193 @@
+"""The ``factory`` command line: parses, validates and calls stage functions; no logic lives here.
+
+Conventions every command follows: ``--store`` (default ``$FACTORY_STORE``, else ``./store``),
+``--config FILE`` (TOML or YAML; flags override it); exit 0 on success, 1 on a failure the run
+reported, 2 on bad usage; problems go to stderr one line each.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from factory.config import build_config, store_from
+from factory.errors import FactoryError
+from factory.store import Store, default_store_path
+
+app = typer.Typer(help="Preference-dataset factory: prompts -> rollouts -> verdicts -> pairs -> exports.", no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)
+prompts_app = typer.Typer(help="Import task data into the prompts table.", no_args_is_help=True)
+app.add_typer(prompts_app, name="prompts")
+
+out = Console()
+err = Console(stderr=True, highlight=False)
+
+StoreOpt = Annotated[Optional[str], typer.Option("--store", help="Store path or URL [default: $FACTORY_STORE or ./store]")]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="TOML or YAML file with settings; flags override it")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars")]
+
+
+def open_store(store: str | None, config: Path | None) -> Store:
+    return Store(store_from(config, store) or default_store_path())
+
+
+def reports_errors(func):
+    """Turn typed errors into one stderr line per problem and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except FactoryError as exc:
+            for line in exc.lines():
+                err.print(f"error: {line}", markup=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("interrupted: finished parts are kept; run the same command again to resume")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def print_table(result, *, max_rows: int = 50, title: str | None = None) -> None:
+    """A readable terminal table of an Arrow table (first ``max_rows`` rows)."""
+    table = Table(title=title, show_lines=False)
+    for name in result.column_names:
+        table.add_column(name, overflow="fold")
+    for row in result.slice(0, max_rows).to_pylist():
+        table.add_row(*[_cell(v) for v in row.values()])
+    out.print(table)
+    if result.num_rows > max_rows:
+        out.print(f"({result.num_rows} rows, first {max_rows} shown; --max-rows to see more)")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "∅"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    text = str(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+# -- prompts -------------------------------------------------------------------------------------------
+@prompts_app.command("import")
+@reports_errors
+def prompts_import(
+    source: Annotated[Path, typer.Argument(help="Video-R1 JSON/JSONL, Parquet, or a saved HF dataset folder")],
+    media_root: Annotated[Optional[Path], typer.Option(help="Folder media paths are relative to")] = None,
+    on_error: Annotated[Optional[str], typer.Option(help="fail: write nothing if a row is bad; skip: write good rows")] = None,
+    format: Annotated[Optional[str], typer.Option("--format", help="auto, json, jsonl, parquet or hf")] = None,
+    split: Annotated[Optional[str], typer.Option(help="Split of a HF DatasetDict")] = None,
+    probe_media: Annotated[Optional[bool], typer.Option("--probe-media/--no-probe-media", help="Decode media to check it")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Import only the first N rows")] = None,
+    store: StoreOpt = None, config: ConfigOpt = None, quiet: QuietOpt = False,
+) -> None:
+    """Import task data into a new prompts version; bad rows are named with file and row."""
+    from factory.prompts import ImportConfig, import_prompts
+
+    settings = build_config(ImportConfig, file=config, section="prompts", overrides=dict(
+        media_root=str(media_root) if media_root else None, on_error=on_error, format=format, split=split,
+        probe_media=probe_media, limit=limit))
+    result = import_prompts(open_store(store, config), source, settings, show_progress=not quiet)
+    for problem in result.problems:
+        err.print(f"skipped: {problem}", markup=False, soft_wrap=True)
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", markup=False, soft_wrap=True)
+    version = result.version.id if result.version else "none"
+    out.print(f"prompts: {result.written} written, {result.already_present} already present, "
+              f"{len(result.problems)} skipped; version {version}")
+
+
+# -- query / versions / schema -------------------------------------------------------------------------
+@app.command()
+@reports_errors
+def query(
+    sql: Annotated[str, typer.Argument(help="A read-only SQL query over prompts, rollouts, verdicts, pairs")],
+    version: Annotated[Optional[list[str]], typer.Option("--version", help="TABLE=VERSION (repeatable); default latest")] = None,
+    format: Annotated[str, typer.Option("--format", help="table, csv, json or parquet")] = "table",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File for csv/json/parquet output")] = None,
+    max_rows: Annotated[int, typer.Option(help="Rows to print in table format")] = 50,
+    store: StoreOpt = None, config: ConfigOpt = None,
+) -> None:
+    """Run SQL in DuckDB with one view per table (read-only)."""
+    from factory.errors import UsageError
+    from factory.query import parse_versions, run_query, write_result
+
+    result = run_query(open_store(store, config), sql, parse_versions(version))
+    if format == "table":
+        print_table(result, max_rows=max_rows)
+    elif output is None:
+        if format != "csv":
+            raise UsageError(f"--format {format} needs --output PATH")
+        import pyarrow.csv as pacsv
+
+        pacsv.write_csv(result, sys.stdout.buffer)
+    else:
+        write_result(result, format, str(output))
+        out.print(f"{result.num_rows} rows written to {output}")
+
+
+@app.command()
+@reports_errors
+def versions(
+    table: Annotated[Optional[str], typer.Argument(help="prompts, rollouts, verdicts or pairs (default all)")] = None,
+    lineage: Annotated[Optional[str], typer.Option(help="Show what this version of TABLE was built from")] = None,
+    check: Annotated[bool, typer.Option(help="Verify part sizes and checksums")] = False,
+    store: StoreOpt = None, config: ConfigOpt = None,
+) -> None:
+    """List dataset versions with their lineage."""
+    from factory.errors import UsageError
+    from schemas import TABLES
+
+    st = open_store(store, config)
+    if lineage is not None:
+        if table is None:
+            raise UsageError("--lineage needs a TABLE argument")
+        for depth, manifest in st.lineage(st.resolve(table, lineage)):
+            out.print(f"{'  ' * depth}{manifest.table}@{manifest.id}  {manifest.stage}  rows={manifest.row_count}"
+                      f"  {manifest.created_at}  code={manifest.code_version}")
+        return
+    grid = Table("table", "version", "stage", "rows", "parts", "parents", "created", "code")
+    problems = []
+    for name in [table] if table else list(TABLES):
+        for manifest in st.versions(name):
+            parents = ", ".join(f"{p.table}@{p.version}" for p in manifest.parents) or "-"
+            grid.add_row(name, manifest.id, manifest.stage, str(manifest.row_count), str(len(manifest.parts)),
+                         parents, manifest.created_at[:19], manifest.code_version)
+            if check:
+                problems += [f"{name}@{manifest.id}: {p}" for p in st.check(manifest)]
+    out.print(grid)
+    if check:
+        if problems:
+            from factory.errors import StoreError
+
+            raise StoreError("; ".join(problems))
+        out.print("all parts present with the sizes and checksums their manifests record")
+
+
+@app.command()
+@reports_errors
+def schema(table: Annotated[Optional[str], typer.Argument(help="Table name (default all)")] = None) -> None:
+    """Print the table contract: columns, types and what each means."""
+    from schemas import TABLES, table_spec
+
+    for spec in [table_spec(table)] if table else TABLES.values():
+        grid = Table("column", "type", "required", "meaning", title=f"{spec.name} (schema v{spec.version}, key {spec.key})")
+        for field in spec.schema:
+            grid.add_row(field.name, str(field.type), "yes" if not field.nullable else "", spec.doc(field.name))
+        out.print(grid)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

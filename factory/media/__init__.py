@@ -1,0 +1,1 @@
+"""Media files: hashing, probing, and frame sampling for video prompts."""

@@ -1,0 +1,23 @@
+"""The code version recorded with every row and manifest."""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+from pathlib import Path
+
+from factory import __version__
+
+
+@functools.cache
+def code_version() -> str:
+    """``<package version>+g<commit>`` inside a git checkout (``.dirty`` with local changes), else the version."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+                                capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    return f"{__version__}+g{commit}{'.dirty' if dirty else ''}" if commit else __version__
