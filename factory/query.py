@@ -72,7 +72,7 @@ def run_query(store: Store, sql: str, versions: dict[str, str] | None = None) ->
     check_read_only(sql)
     con = connect(store, versions)
     try:
-        return con.execute(sql).to_arrow_table()
+        return con.sql(sql).to_arrow_table()
     except VersionNotFound:
         raise
     except duckdb.Error as exc:

@@ -137,8 +137,10 @@ class TableWriter:
             return
         data = pa.concat_tables(self._buffer)
         self._buffer, self._buffered_rows = [], 0
-        self.parts.append(self._write_part(data))
-        self.written_rows += data.num_rows
+        for start in range(0, data.num_rows, self.rows_per_part):
+            piece = data.slice(start, self.rows_per_part)
+            self.parts.append(self._write_part(piece))
+            self.written_rows += piece.num_rows
 
     def _write_part(self, data: pa.Table) -> PartInfo:
         sink = io.BytesIO()
