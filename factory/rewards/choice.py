@@ -60,13 +60,9 @@ def veripo_choice(answer: str | None, gold: str | None, options: list[str] | Non
     """
     if answer is None or gold is None or not gold.strip():
         return 0.0
-    if math_equal(answer, gold):
-        return 1.0
-    gold_letter = option_letter(gold)
-    answer_letter = option_letter(answer)
-    if gold_letter is None or answer_letter is None:
-        return 0.0
+    # The two tests are OR-ed, so the cheap letter test goes first and math-verify runs only when needed.
+    gold_letter, answer_letter = option_letter(gold), option_letter(answer)
     allowed = option_letters(options)
-    if allowed and answer_letter not in allowed:
-        return 0.0
-    return 1.0 if answer_letter == gold_letter else 0.0
+    if gold_letter is not None and answer_letter == gold_letter and (not allowed or answer_letter in allowed):
+        return 1.0
+    return 1.0 if math_equal(answer, gold) else 0.0

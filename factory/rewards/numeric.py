@@ -68,18 +68,18 @@ def vsi_number(text: str | None) -> float | None:
 
 
 def mean_relative_accuracy(pred: float, gold: float) -> float:
-    """VSI-Bench MRA: mean over C in {0.50, ..., 0.95} of 1[|pred - gold| / |gold| < 1 - C].
+    """VSI-Bench MRA: mean over C in {0.50, ..., 0.95} of 1[|pred - gold| / |gold| <= 1 - C].
 
     Computed on the decimal values of the two floats (``Fraction(repr(x))``) so boundaries are exact.
-    A gold of 0 has no relative error: 1.0 if ``pred == 0`` else 0.0. The strict ``<`` is the paper's
-    formula; the VSI-Bench/lmms-eval code uses ``<=``, which differs only when the relative error
-    lands exactly on a threshold (0.05, 0.10, ..., 0.50).
+    A gold of 0 has no relative error: 1.0 if ``pred == 0`` else 0.0. ``<=`` follows the VSI-Bench and
+    VerIPO evaluation code (the paper writes ``<``); they differ only when the relative error lands
+    exactly on a threshold (0.05, 0.10, ..., 0.50).
     """
     if gold == 0:
         return 1.0 if pred == 0 else 0.0
     gold_f, pred_f = Fraction(repr(gold)), Fraction(repr(pred))
     relative_error = abs(pred_f - gold_f) / abs(gold_f)
-    hits = sum(1 for c in MRA_THRESHOLDS if relative_error < 1 - c)
+    hits = sum(1 for c in MRA_THRESHOLDS if relative_error <= 1 - c)
     return hits / len(MRA_THRESHOLDS)
 
 
