@@ -24,6 +24,9 @@ app = typer.Typer(help="Preference-dataset factory: prompts -> rollouts -> verdi
                   pretty_exceptions_enable=False)
 prompts_app = typer.Typer(help="Import task data into the prompts table.", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
+rollouts_app = typer.Typer(help="Generate rollouts with an engine, or import them from an RL trainer.",
+                           invoke_without_command=True)
+app.add_typer(rollouts_app, name="rollouts")
 
 out = Console()
 err = Console(stderr=True, highlight=False)
@@ -103,6 +106,105 @@ def prompts_import(
     version = result.version.id if result.version else "none"
     out.print(f"prompts: {result.written} written, {result.already_present} already present, "
               f"{len(result.problems)} skipped; version {version}")
+
+
+# -- rollouts ------------------------------------------------------------------------------------------
+@rollouts_app.callback()
+@reports_errors
+def rollouts(
+    ctx: typer.Context,
+    policy: Annotated[Optional[str], typer.Option(help="Policy model folder or Hub id")] = None,
+    revision: Annotated[Optional[str], typer.Option(help="Policy revision")] = None,
+    engine: Annotated[Optional[str], typer.Option(help="vllm (in-process) or openai (endpoint)")] = None,
+    n: Annotated[Optional[int], typer.Option("--n", "-n", help="G: samples per prompt")] = None,
+    temperature: Annotated[Optional[float], typer.Option()] = None,
+    top_p: Annotated[Optional[float], typer.Option()] = None,
+    top_k: Annotated[Optional[int], typer.Option()] = None,
+    max_new_tokens: Annotated[Optional[int], typer.Option()] = None,
+    stop: Annotated[Optional[list[str]], typer.Option(help="Stop string (repeatable)")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Base seed")] = None,
+    template: Annotated[Optional[str], typer.Option(help="video-r1, veripo or a template file")] = None,
+    reward_profile: Annotated[Optional[str], typer.Option(help="video-r1 or veripo")] = None,
+    fps: Annotated[Optional[float], typer.Option(help="Frame sampling rate")] = None,
+    min_frames: Annotated[Optional[int], typer.Option()] = None,
+    max_frames: Annotated[Optional[int], typer.Option()] = None,
+    max_pixels: Annotated[Optional[int], typer.Option(help="Pixel ceiling per frame")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint (openai engine)")] = None,
+    served_model: Annotated[Optional[str], typer.Option(help="Model name at the endpoint")] = None,
+    concurrency: Annotated[Optional[int], typer.Option(help="In-flight requests (openai engine)")] = None,
+    video_mode: Annotated[Optional[str], typer.Option(help="frames or video_url (openai engine)")] = None,
+    max_model_len: Annotated[Optional[int], typer.Option()] = None,
+    dtype: Annotated[Optional[str], typer.Option()] = None,
+    tensor_parallel_size: Annotated[Optional[int], typer.Option()] = None,
+    enforce_eager: Annotated[Optional[bool], typer.Option("--enforce-eager/--no-enforce-eager")] = None,
+    prompts_version: Annotated[Optional[str], typer.Option(help="prompts version (default latest)")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N prompts")] = None,
+    iteration: Annotated[Optional[int], typer.Option(help="Loop iteration recorded on rows")] = None,
+    store: StoreOpt = None, config: ConfigOpt = None, quiet: QuietOpt = False,
+) -> None:
+    """Sample G completions per prompt, score them, and write them to rollouts as they finish."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from factory.rollouts.config import RolloutConfig
+    from factory.rollouts.generate import run_rollouts
+
+    settings = build_config(RolloutConfig, file=config, section="rollouts", overrides=dict(
+        policy=policy, revision=revision, engine=engine, n=n, temperature=temperature, top_p=top_p, top_k=top_k,
+        max_new_tokens=max_new_tokens, stop=stop or None, seed=seed, template=template,
+        reward_profile=reward_profile, fps=fps, min_frames=min_frames, max_frames=max_frames,
+        max_pixels=max_pixels, base_url=base_url, served_model=served_model, concurrency=concurrency,
+        video_mode=video_mode, max_model_len=max_model_len, dtype=dtype,
+        tensor_parallel_size=tensor_parallel_size, enforce_eager=enforce_eager, prompts_version=prompts_version,
+        limit=limit, iteration=iteration))
+    summary = run_rollouts(open_store(store, config), settings, show_progress=not quiet)
+    version = summary.version.id if summary.version else "none"
+    out.print(f"rollouts: {summary.written} written, {summary.already_present} already present, "
+              f"{sum(summary.errors.values())} errors {dict(summary.errors) or ''}; version {version}; "
+              f"{summary.seconds:.1f} s, {summary.tokens_per_s:,.0f} generated tok/s")
+    for problem_type, reward in summary.mean_reward.items():
+        out.print(f"  mean reward_total {problem_type}: {reward:.3f}")
+    if summary.errors and not summary.written - sum(summary.errors.values()):
+        raise typer.Exit(1)
+
+
+@rollouts_app.command("import")
+@reports_errors
+def rollouts_import(
+    source: Annotated[Path, typer.Argument(help="JSONL/Parquet rollouts, TRL completion logs, or verl JSONL dumps")],
+    format: Annotated[Optional[str], typer.Option("--format", help="auto, jsonl, parquet, trl or verl")] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile", help="Reward profile: video-r1 or veripo")] = None,
+    on_error: Annotated[Optional[str], typer.Option(help="fail or skip")] = None,
+    store: StoreOpt = None, config: ConfigOpt = None, quiet: QuietOpt = False,
+) -> None:
+    """Import rollouts made elsewhere, computing rewards on the way in."""
+    from factory.rollouts.importer import RolloutImportConfig, import_rollouts
+
+    settings = build_config(RolloutImportConfig, file=config, section="rollouts_import",
+                            overrides=dict(format=format, profile=profile, on_error=on_error))
+    result = import_rollouts(open_store(store, config), source, settings, show_progress=not quiet)
+    for problem in result.problems:
+        err.print(f"skipped: {problem}", markup=False, soft_wrap=True)
+    version = result.version.id if result.version else "none"
+    out.print(f"rollouts: {result.written} imported, {result.already_present} already present, "
+              f"{len(result.problems)} skipped; version {version}")
+
+
+@app.command()
+@reports_errors
+def rewards(
+    profile: Annotated[Optional[str], typer.Option(help="Reward profile: video-r1 or veripo")] = None,
+    length_bonus: Annotated[Optional[bool], typer.Option("--length-bonus/--no-length-bonus")] = None,
+    rollouts_version: Annotated[Optional[str], typer.Option(help="rollouts version (default latest)")] = None,
+    tokenizer: Annotated[Optional[str], typer.Option(help="Tokenizer for think length (default: words)")] = None,
+    store: StoreOpt = None, config: ConfigOpt = None,
+) -> None:
+    """Recompute the reward columns of a rollouts version (writes a new version; nothing is regenerated)."""
+    from factory.rollouts.rescore import RewardsConfig, rescore
+
+    settings = build_config(RewardsConfig, file=config, section="rewards", overrides=dict(
+        profile=profile, length_bonus=length_bonus, rollouts_version=rollouts_version, tokenizer=tokenizer))
+    manifest = rescore(open_store(store, config), settings)
+    out.print(f"rollouts re-scored with {settings.profile}: {manifest.row_count} rows; version {manifest.id}")
 
 
 # -- query / versions / schema -------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""The rollouts table: generation with an engine, import from RL trainers, rewards."""
