@@ -19,7 +19,11 @@ venv:
 demo: venv
 	$(PY) data/tiny_models.py --out $(MODELS)
 	$(FACTORY) prompts import data/sample/sample.json --store $(STORE) --quiet
-	$(FACTORY) query "select problem_type, data_type, count(*) as prompts from prompts group by all order by 1, 2" --store $(STORE)
+	$(FACTORY) query "select problem_type, count(*) from prompts group by 1 order by 1" --store $(STORE)
+	$(FACTORY) rollouts import data/completions/sample_completions.jsonl --profile veripo --store $(STORE) --quiet
+	VLLM_ENABLE_V1_MULTIPROCESSING=0 $(FACTORY) rollouts --policy $(MODELS)/tiny-qwen2.5-vl --n 4 \
+		--max-new-tokens 64 --max-model-len 1024 --enforce-eager --reward-profile veripo --store $(STORE) --quiet
+	$(FACTORY) query "select policy_model, p.problem_type, count(*) as rollouts, round(avg(think_tokens), 1) as mean_think_tokens, round(avg(fmt_ok::int), 2) as format_rate, round(avg(accurate::int), 2) as accuracy from rollouts join prompts p using (prompt_id) group by all order by 1, 2" --store $(STORE)
 	$(FACTORY) versions --store $(STORE)
 
 test: venv
