@@ -171,7 +171,7 @@ def rollouts(
 @reports_errors
 def rollouts_import(
     source: Annotated[Path, typer.Argument(help="JSONL/Parquet rollouts, TRL completion logs, or verl JSONL dumps")],
-    format: Annotated[Optional[str], typer.Option("--format", help="auto, jsonl, parquet, trl or verl")] = None,
+    format: Annotated[Optional[str], typer.Option("--format", help="auto, generic, trl or verl")] = None,
     profile: Annotated[Optional[str], typer.Option("--profile", help="Reward profile: video-r1 or veripo")] = None,
     on_error: Annotated[Optional[str], typer.Option(help="fail or skip")] = None,
     store: StoreOpt = None, config: ConfigOpt = None, quiet: QuietOpt = False,
