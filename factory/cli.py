@@ -207,6 +207,45 @@ def rewards(
     out.print(f"rollouts re-scored with {settings.profile}: {manifest.row_count} rows; version {manifest.id}")
 
 
+# -- verify --------------------------------------------------------------------------------------------
+@app.command()
+@reports_errors
+def verify(
+    judge: Annotated[Optional[str], typer.Option(help="rules (no model), vllm (in-process) or openai (endpoint)")] = None,
+    judge_model: Annotated[Optional[str], typer.Option(help="Judge model folder / id, or its name at the endpoint")] = None,
+    verifier: Annotated[Optional[str], typer.Option(help="Name to store verdicts under (default from the judge)")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint of the judge")] = None,
+    prompt: Annotated[Optional[str], typer.Option(help="Judge prompt: consistency-v1 or a prompt file")] = None,
+    structured: Annotated[Optional[bool], typer.Option("--structured/--no-structured", help="Constrain output to the labels")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(help="Judge output budget")] = None,
+    max_think_chars: Annotated[Optional[int], typer.Option(help="Cut longer think texts, keeping the end")] = None,
+    concurrency: Annotated[Optional[int], typer.Option(help="In-flight requests (openai judge)")] = None,
+    max_model_len: Annotated[Optional[int], typer.Option()] = None,
+    enforce_eager: Annotated[Optional[bool], typer.Option("--enforce-eager/--no-enforce-eager")] = None,
+    rollouts_version: Annotated[Optional[str], typer.Option(help="rollouts version (default latest)")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Judge only the first N rollouts")] = None,
+    store: StoreOpt = None, config: ConfigOpt = None, quiet: QuietOpt = False,
+) -> None:
+    """Judge rollouts (rules always; plus a small LLM judge) and write verdicts; re-runs retry only failures."""
+    from factory.verifier.config import VerifyConfig
+    from factory.verifier.run import run_verify
+
+    settings = build_config(VerifyConfig, file=config, section="verify", overrides=dict(
+        judge=judge, judge_model=judge_model, verifier=verifier, base_url=base_url, prompt=prompt,
+        structured=structured, max_tokens=max_tokens, max_think_chars=max_think_chars, concurrency=concurrency,
+        max_model_len=max_model_len, enforce_eager=enforce_eager, rollouts_version=rollouts_version, limit=limit))
+    summary = run_verify(open_store(store, config), settings, show_progress=not quiet)
+    version = summary.version.id if summary.version else "none"
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.statuses.items())) or "nothing new"
+    labels = ", ".join(f"{k} {v}" for k, v in sorted(summary.labels.items()))
+    out.print(f"verify [{summary.verifier}]: {summary.judged} judged ({statuses}), {summary.retried} retried, "
+              f"{summary.already_done} already done; {labels}; version {version}; {summary.per_second:,.1f}/s",
+              markup=False)
+    if summary.statuses.get("error"):
+        err.print(f"error: {summary.statuses['error']} judgement(s) failed; run the same command again to retry them")
+        raise typer.Exit(1)
+
+
 # -- query / versions / schema -------------------------------------------------------------------------
 @app.command()
 @reports_errors

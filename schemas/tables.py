@@ -131,7 +131,7 @@ ROLLOUTS = TableSpec("rollouts", 1, "rollout_id", pa.schema([
     *_provenance,
 ]))
 
-VERDICT_STATUSES = ("ok", "unparsable", "error")
+VERDICT_STATUSES = ("ok", "unparsable", "error", "skipped")
 
 VERDICTS = TableSpec("verdicts", 1, "verdict_id", pa.schema([
     col("verdict_id", STRING, "Key: hash(rollout_id, verifier, judge model+revision, judge prompt version, "
@@ -147,13 +147,14 @@ VERDICTS = TableSpec("verdicts", 1, "verdict_id", pa.schema([
     col("judge_sampling_params", STRING, "Judge sampling params as canonical JSON.", required=True),
     col("engine", STRING, "Judge engine: rules, vllm, openai, ray."),
     col("endpoint", STRING, "Judge endpoint base URL or 'in-process'."),
-    col("status", STRING, "ok | unparsable | error. Never null; a re-run retries the non-ok rows.",
-        required=True),
+    col("status", STRING, "ok | unparsable | error | skipped (nothing to judge: no think or answer). Never "
+        "null; a re-run retries error and unparsable rows.", required=True),
     col("error", STRING, "Error text when status is error."),
     col("raw_output", STRING, "The judge's raw output text."),
     col("label", STRING, "Parsed label: consistent or inconsistent (null unless status is ok)."),
     col("consistent", BOOL, "label == consistent (null unless status is ok)."),
-    col("confidence", FLOAT, "Probability of the label from log-probs where the backend gives them."),
+    col("confidence", FLOAT, "Probability of the judge's output under its (constrained) sampling distribution, "
+        "from log-probs where the backend gives them; null otherwise."),
     col("think_chars_cut", INT, "Characters cut from the start of think to fit the judge context (0 = none)."),
     col("judge_prompt_tokens", INT, "Judge prompt length in tokens."),
     col("latency_s", FLOAT, "Seconds the judgement took."),

@@ -68,6 +68,7 @@ class Sample:
     finish_reason: str | None
     completion_tokens: int | None
     token_logprobs: list[dict[str, float]] | None = None  # per token: {token_text: logprob} of the top-k
+    cumulative_logprob: float | None = None  # log-probability of the whole sampled text (when logprobs asked)
 
 
 @dataclass

@@ -364,9 +364,11 @@ def _samples(response, n: int) -> list[Sample]:
     samples = []
     for choice in choices:
         token_logprobs = None
+        cumulative = None
         content = choice.logprobs.content if choice.logprobs is not None else None
         if content is not None:
             token_logprobs = []
+            cumulative = sum(step.logprob for step in content)
             for step in content:
                 top = {entry.token: entry.logprob for entry in (step.top_logprobs or [])}
                 top.setdefault(step.token, step.logprob)
@@ -378,7 +380,7 @@ def _samples(response, n: int) -> list[Sample]:
             tokens = len(token_ids)
         else:
             tokens = usage_tokens
-        samples.append(Sample(choice.message.content or "", choice.finish_reason, tokens, token_logprobs))
+        samples.append(Sample(choice.message.content or "", choice.finish_reason, tokens, token_logprobs, cumulative))
     return samples
 
 

@@ -146,7 +146,7 @@ class VLLMEngine:
                 token_logprobs = [{entry.decoded_token: entry.logprob for entry in step.values()}
                                   for step in completion.logprobs]
             samples.append(Sample(completion.text, completion.finish_reason, len(completion.token_ids),
-                                  token_logprobs))
+                                  token_logprobs, completion.cumulative_logprob if completion.logprobs else None))
         prompt_tokens = len(output.prompt_token_ids) if output.prompt_token_ids is not None else None
         return GenerationResult(output.request_id, samples, prompt_tokens, latency)
 

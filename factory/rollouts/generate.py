@@ -193,7 +193,7 @@ class RolloutRun:
         from schemas import ROLLOUTS
         from schemas.validate import conform
 
-        table = conform(ROLLOUTS, pa.Table.from_pylist(rows), source="rollouts")
+        table = conform(ROLLOUTS, pa.Table.from_pylist(rows, schema=ROLLOUTS.schema), source="rollouts")
         return score_rollouts(table, self.prompt_frame, profile=self.config.reward_profile,
                               length_bonus=self.config.length_bonus, count_tokens=count_tokens)
 

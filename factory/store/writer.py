@@ -111,7 +111,14 @@ class TableWriter:
     def write(self, rows: pa.Table | list[dict[str, Any]], *, source: str = "rows") -> int:
         """Buffer rows for the new version; returns how many were new (the rest were skipped as present)."""
         if isinstance(rows, list):
-            rows = pa.Table.from_pylist(rows)
+            # from_pylist would take the columns from the first row only: use the contract's columns,
+            # and refuse keys outside it rather than drop them
+            unknown = set().union(*(row.keys() for row in rows)) - set(self.spec.schema.names) if rows else set()
+            if unknown:
+                from schemas.errors import SchemaMismatch
+
+                raise SchemaMismatch(f"{source}: unknown column(s) {sorted(unknown)} for table '{self.table}'")
+            rows = pa.Table.from_pylist(rows, schema=self.spec.schema)
         rows = conform(self.spec, rows, source=source)
         problems = check_rows(self.spec, rows, source=source)
         if problems:
