@@ -246,6 +246,38 @@ def verify(
         raise typer.Exit(1)
 
 
+# -- export --------------------------------------------------------------------------------------------
+@app.command()
+@reports_errors
+def export(
+    format: Annotated[Optional[str], typer.Option("--format", help="trl-dpo, trl-grpo, verl, hf or jsonl")] = None,
+    table: Annotated[Optional[str], typer.Option(help="pairs (default) or prompts; hf/jsonl take any table")] = None,
+    version: Annotated[Optional[str], typer.Option("--version", help="Version of the table (default latest)")] = None,
+    out_dir: Annotated[Optional[str], typer.Option("--out", "-o", help="Output folder")] = None,
+    overwrite: Annotated[Optional[bool], typer.Option("--overwrite/--no-overwrite")] = None,
+    include_frames: Annotated[Optional[bool], typer.Option("--frames/--no-frames", help="Sampled frames as images")] = None,
+    template: Annotated[Optional[str], typer.Option(help="Prompt template for trl-grpo/verl prompts")] = None,
+    system_prompt: Annotated[Optional[str], typer.Option(help="System turn to prepend")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N rows")] = None,
+    push: Annotated[Optional[str], typer.Option(help="Hub dataset repo id to upload to (token from HF_TOKEN or login)")] = None,
+    private: Annotated[Optional[bool], typer.Option("--private/--public")] = None,
+    store: StoreOpt = None, config: ConfigOpt = None, quiet: QuietOpt = False,
+) -> None:
+    """Export a pairs or prompts version as a Hugging Face dataset folder in a trainer's format."""
+    from factory.export import ExportConfig, export as run_export
+
+    settings = build_config(ExportConfig, file=config, section="export", overrides=dict(
+        format=format, table=table, version=version, out=out_dir, overwrite=overwrite, include_frames=include_frames,
+        template=template, system_prompt=system_prompt, limit=limit, push=push, private=private))
+    result = run_export(open_store(store, config), settings, show_progress=not quiet)
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", markup=False, soft_wrap=True)
+    out.print(f"export {result.format}: {result.rows} rows from {result.table}@{result.version} -> {result.folder}",
+              markup=False)
+    if result.pushed:
+        out.print(f"pushed: {result.pushed}", markup=False)
+
+
 # -- query / versions / schema -------------------------------------------------------------------------
 @app.command()
 @reports_errors
