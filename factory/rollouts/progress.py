@@ -15,16 +15,23 @@ class RolloutProgress:
         self.tokens = 0
         self.errors = 0
         self.started = time.perf_counter()
+        self.total_prompts = total_prompts
+        self.prompts = 0
         self.progress = Progress(TextColumn("[bold]rollouts"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("{task.fields[rate]} tok/s"), TextColumn("errors {task.fields[errors]}"),
-                                 TimeElapsedColumn(), console=stderr, disable=not enabled)
-        self.task = self.progress.add_task("rollouts", total=total_rollouts, rate="0", errors=0)
+                                 TextColumn("prompts {task.fields[prompts]}"), TextColumn("{task.fields[rate]} tok/s"),
+                                 TextColumn("errors {task.fields[errors]}"), TimeElapsedColumn(), console=stderr,
+                                 disable=not enabled)
+        self.task = self.progress.add_task("rollouts", total=total_rollouts, rate="0", errors=0,
+                                           prompts=f"0/{total_prompts}")
 
-    def advance(self, *, rows: int, tokens: int, errors: int) -> None:
+    def advance(self, *, rows: int, tokens: int, errors: int, prompts: int = 1) -> None:
+        """Count one finished request (``prompts`` of them) with its rows, generated tokens and errors."""
         self.tokens += tokens
         self.errors += errors
+        self.prompts += prompts
         elapsed = max(time.perf_counter() - self.started, 1e-9)
-        self.progress.update(self.task, advance=rows, rate=f"{self.tokens / elapsed:,.0f}", errors=self.errors)
+        self.progress.update(self.task, advance=rows, rate=f"{self.tokens / elapsed:,.0f}", errors=self.errors,
+                             prompts=f"{self.prompts}/{self.total_prompts}")
 
     def __enter__(self) -> "RolloutProgress":
         self.progress.__enter__()
