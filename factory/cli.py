@@ -241,6 +241,11 @@ def verify(
     out.print(f"verify [{summary.verifier}]: {summary.judged} judged ({statuses}), {summary.retried} retried, "
               f"{summary.already_done} already done; {labels}; version {version}; {summary.per_second:,.1f}/s",
               markup=False)
+    from factory.verifier.agreement import agreement
+
+    pairs = agreement(open_store(store, config))
+    if pairs.height:
+        print_table(pairs.to_arrow(), title="agreement between verifiers (rollouts both judged ok)")
     if summary.statuses.get("error"):
         err.print(f"error: {summary.statuses['error']} judgement(s) failed; run the same command again to retry them")
         raise typer.Exit(1)

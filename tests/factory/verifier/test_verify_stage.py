@@ -82,3 +82,13 @@ def test_two_verifiers_side_by_side(judged_store):
     assert (per_rollout["len"] == 2).all()
     strict = verdicts.filter(pl.col("verifier") == "rules-strict")["repetitive"].sum()
     assert strict >= verdicts.filter(pl.col("verifier") == "rules")["repetitive"].sum()
+
+
+def test_agreement_between_verifiers(judged_store):
+    from factory.verifier.agreement import agreement
+
+    run_verify(judged_store, VerifyConfig(), show_progress=False)
+    run_verify(judged_store, VerifyConfig(verifier="rules-copy"), show_progress=False)
+    report = agreement(judged_store).row(0, named=True)
+    assert report["verifier_a"] == "rules" and report["verifier_b"] == "rules-copy"
+    assert report["agreement"] == 1.0 and report["kappa"] == 1.0 and report["both_judged"] > 80
