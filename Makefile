@@ -29,6 +29,7 @@ demo: venv
 	$(FACTORY) versions --store $(STORE)
 
 test: venv
+	@bash .ci/ensure-chromium
 	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider
 	$(PY) -m pytest -q -m slow -p no:cacheprovider || [ $$? -eq 5 ]
 

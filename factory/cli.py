@@ -241,11 +241,11 @@ def verify(
     out.print(f"verify [{summary.verifier}]: {summary.judged} judged ({statuses}), {summary.retried} retried, "
               f"{summary.already_done} already done; {labels}; version {version}; {summary.per_second:,.1f}/s",
               markup=False)
-    from factory.verifier.agreement import agreement
+    from factory.stats.presets import run_preset
 
-    pairs = agreement(open_store(store, config))
-    if pairs.height:
-        print_table(pairs.to_arrow(), title="agreement between verifiers (rollouts both judged ok)")
+    agreement = run_preset(open_store(store, config), "judge_agreement")
+    if agreement.num_rows:
+        print_table(agreement, title="agreement between verifiers (rollouts both judged ok)")
     if summary.statuses.get("error"):
         err.print(f"error: {summary.statuses['error']} judgement(s) failed; run the same command again to retry them")
         raise typer.Exit(1)
@@ -283,11 +283,32 @@ def export(
         out.print(f"pushed: {result.pushed}", markup=False)
 
 
+# -- stats ---------------------------------------------------------------------------------------------
+@app.command()
+@reports_errors
+def stats(
+    html: Annotated[Optional[Path], typer.Option("--html", help="Also write the report as one self-contained HTML page")] = None,
+    version: Annotated[Optional[list[str]], typer.Option("--version", help="TABLE=VERSION (repeatable); default latest")] = None,
+    max_rows: Annotated[int, typer.Option(help="Rows to print per section")] = 50,
+    store: StoreOpt = None, config: ConfigOpt = None,
+) -> None:
+    """Print the CoT-quality report: accuracy, consistency, think lengths, pass rates, judge failures, pairs."""
+    from factory.query import parse_versions
+    from factory.stats import compute_report, print_report, write_html
+
+    report = compute_report(open_store(store, config), parse_versions(version))
+    print_report(report, out, max_rows=max_rows)
+    if html is not None:
+        out.print(f"HTML report written to {write_html(report, html)}", markup=False)
+
+
 # -- query / versions / schema -------------------------------------------------------------------------
 @app.command()
 @reports_errors
 def query(
-    sql: Annotated[str, typer.Argument(help="A read-only SQL query over prompts, rollouts, verdicts, pairs")],
+    sql: Annotated[Optional[str], typer.Argument(help="A read-only SQL query over prompts, rollouts, verdicts, pairs")] = None,
+    preset: Annotated[Optional[str], typer.Option("--preset", help="Run a named query instead of SQL (see --list-presets)")] = None,
+    list_presets: Annotated[bool, typer.Option("--list-presets", help="List the named queries and exit")] = False,
     version: Annotated[Optional[list[str]], typer.Option("--version", help="TABLE=VERSION (repeatable); default latest")] = None,
     format: Annotated[str, typer.Option("--format", help="table, csv, json or parquet")] = "table",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File for csv/json/parquet output")] = None,
@@ -297,7 +318,19 @@ def query(
     """Run SQL in DuckDB with one view per table (read-only)."""
     from factory.errors import UsageError
     from factory.query import parse_versions, run_query, write_result
+    from factory.stats.presets import PRESETS
+    from factory.stats.presets import preset as named_preset
 
+    if list_presets:
+        grid = Table("preset", "what it shows")
+        for item in PRESETS.values():
+            grid.add_row(item.name, item.description)
+        out.print(grid)
+        return
+    if (sql is None) == (preset is None):
+        raise UsageError("give a SQL query or --preset NAME, not both or neither (--list-presets lists the presets)")
+    if preset is not None:
+        sql = named_preset(preset).sql
     result = run_query(open_store(store, config), sql, parse_versions(version))
     if format == "table":
         print_table(result, max_rows=max_rows)

@@ -3,6 +3,7 @@
 import os
 import threading
 import time
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -12,10 +13,10 @@ from factory.rollouts.importer import RolloutImportConfig, import_rollouts
 from factory.store import Store
 from factory.verifier.config import VerifyConfig
 from factory.verifier.run import run_verify
-from conftest import REPO
 from servers import start_vllm_server
 
 pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[3]
 
 
 def judged_store(path, sample_json):

@@ -2,13 +2,16 @@
 
 import polars as pl
 import pytest
+from pathlib import Path
 
 from factory.prompts import ImportConfig, import_prompts
 from factory.rollouts.importer import RolloutImportConfig, import_rollouts
 from factory.store import Store, TableWriter
 from factory.verifier.config import VerifyConfig
 from factory.verifier.run import run_verify
-from conftest import REPO
+
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -85,10 +88,9 @@ def test_two_verifiers_side_by_side(judged_store):
 
 
 def test_agreement_between_verifiers(judged_store):
-    from factory.verifier.agreement import agreement
+    from factory.stats.presets import run_preset
 
     run_verify(judged_store, VerifyConfig(), show_progress=False)
-    run_verify(judged_store, VerifyConfig(verifier="rules-copy"), show_progress=False)
-    report = agreement(judged_store).row(0, named=True)
-    assert report["verifier_a"] == "rules" and report["verifier_b"] == "rules-copy"
-    assert report["agreement"] == 1.0 and report["kappa"] == 1.0 and report["both_judged"] > 80
+    run_verify(judged_store, VerifyConfig(verifier="rules-copy", max_ngram_repeats=2), show_progress=False)
+    report = run_preset(judged_store, "judge_agreement").to_pylist()
+    assert len(report) == 1 and report[0]["agreement"] == 1.0 and report[0]["both_judged"] > 80
