@@ -26,7 +26,11 @@ demo: venv
 	$(FACTORY) query "select policy_model, p.problem_type, count(*) as rollouts, round(avg(think_tokens), 1) as mean_think_tokens, round(avg(fmt_ok::int), 2) as format_rate, round(avg(accurate::int), 2) as accuracy from rollouts join prompts p using (prompt_id) group by all order by 1, 2" --store $(STORE)
 	$(FACTORY) verify --store $(STORE) --quiet
 	$(FACTORY) query "select p.problem_type, v.verifier, count(*) as judged, round(avg(v.consistent::int), 2) as consistency_rate, count(*) filter (where v.status <> 'ok') as not_judged from verdicts v join rollouts r using (rollout_id) join prompts p on p.prompt_id = r.prompt_id group by all order by 1, 2" --store $(STORE)
+	$(FACTORY) pairs --verifier rules --store $(STORE) --quiet
+	$(FACTORY) stats --html $(STORE)/report.html --max-rows 12 --store $(STORE)
+	$(FACTORY) export --format trl-dpo --out $(STORE)/exports/trl-dpo --overwrite --store $(STORE) --quiet
 	$(FACTORY) versions --store $(STORE)
+	@echo "store: $(STORE)  report: $(STORE)/report.html  export: $(STORE)/exports/trl-dpo"
 
 test: venv
 	@bash .ci/ensure-chromium

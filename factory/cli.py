@@ -283,6 +283,39 @@ def export(
         out.print(f"pushed: {result.pushed}", markup=False)
 
 
+# -- pairs ---------------------------------------------------------------------------------------------
+@app.command()
+@reports_errors
+def pairs(
+    policy: Annotated[Optional[str], typer.Option(help="veripo or best-vs-worst")] = None,
+    verifier: Annotated[Optional[str], typer.Option(help="Whose verdicts to use (default: the only one)")] = None,
+    max_pairs: Annotated[Optional[int], typer.Option("--max-pairs", help="At most K pairs per question")] = None,
+    min_margin: Annotated[Optional[float], typer.Option(help="best-vs-worst: smallest reward gap")] = None,
+    think_ceiling: Annotated[Optional[int], typer.Option(help="Chosen think length ceiling (tokens)")] = None,
+    rollouts_version: Annotated[Optional[str], typer.Option(help="rollouts version (default latest)")] = None,
+    verdicts_version: Annotated[Optional[str], typer.Option(help="verdicts version (default latest)")] = None,
+    next_prompts: Annotated[Optional[bool], typer.Option("--next-prompts/--no-next-prompts",
+                                                         help="Also write the next GRPO round's prompts")] = None,
+    drop_easy: Annotated[Optional[float], typer.Option(help="Share of all-solved questions to drop (VerIPO: 0.8)")] = None,
+    store: StoreOpt = None, config: ConfigOpt = None, quiet: QuietOpt = False,
+) -> None:
+    """Build chosen/rejected pairs from verified rollouts; list (and optionally prune) the easy questions."""
+    from factory.pairs import PairConfig, run_pairs
+
+    settings = build_config(PairConfig, file=config, section="pairs", overrides=dict(
+        policy=policy, verifier=verifier, max_pairs_per_question=max_pairs, min_margin=min_margin,
+        think_ceiling=think_ceiling, rollouts_version=rollouts_version, verdicts_version=verdicts_version,
+        write_next_prompts=next_prompts, drop_easy_share=drop_easy))
+    result = run_pairs(open_store(store, config), settings, show_progress=not quiet)
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items())) or "none"
+    out.print(f"pairs [{result.policy}, verifier {result.verifier}]: {result.rows} ({counts}) from "
+              f"{result.questions_with_pairs} of {result.questions} questions; {result.easy} easy questions; "
+              f"version {result.version}", markup=False)
+    if result.prompts_version:
+        out.print(f"next-round prompts: {result.dropped} easy questions dropped; prompts version "
+                  f"{result.prompts_version}", markup=False)
+
+
 # -- stats ---------------------------------------------------------------------------------------------
 @app.command()
 @reports_errors
