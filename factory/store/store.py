@@ -87,8 +87,11 @@ class Store:
             return self.latest(table)
         text = str(ref)
         versions = self.versions(table)
-        matches = [m for m in versions if m.id == text or m.id.startswith(text)
-                   or m.id.split("-", 1)[1].startswith(text) or (text.isdigit() and m.seq == int(text))]
+        # A number is a sequence number first (so "1" never clashes with a hash starting with 1).
+        matches = [m for m in versions if text.isdigit() and m.seq == int(text)]
+        if not matches:
+            matches = [m for m in versions if m.id == text or m.id.startswith(text)
+                       or m.id.split("-", 1)[1].startswith(text)]
         if len(matches) != 1:
             known = ", ".join(m.id for m in versions) or "none yet"
             what = "matches several versions" if matches else "does not exist"

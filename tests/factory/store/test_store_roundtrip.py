@@ -106,3 +106,14 @@ def test_check_detects_tampered_parts(store):
     with open(store.path(manifest.parts[0].path), "ab") as handle:
         handle.write(b"x")
     assert "bytes, manifest says" in store.check(manifest)[0]
+
+
+def test_a_number_names_the_sequence_even_when_a_hash_starts_with_it(store):
+    made = []
+    for n in range(1, 12):
+        with TableWriter(store, "prompts", stage="import", config={"n": n}) as w:
+            w.write(full_rows("prompts", n))
+            made.append(w.commit())
+    for manifest in made:
+        assert store.resolve("prompts", str(manifest.seq)).id == manifest.id
+        assert store.resolve("prompts", manifest.id.split("-")[1]).id == manifest.id
