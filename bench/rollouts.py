@@ -27,11 +27,12 @@ def main() -> None:
     parser.add_argument("--tasks", default=str(REPO / "data" / "sample" / "sample.json"))
     parser.add_argument("--n", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=128)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="OMP threads (CPU)")
     args = parser.parse_args()
-    if args.threads:
+    if args.threads:  # fewer engine threads swing less with other load on a shared CPU machine
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
+        os.environ["VLLM_CPU_OMP_THREADS_BIND"] = f"0-{args.threads - 1}"
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
 
     sys.path.insert(0, str(REPO / "data"))
@@ -67,28 +68,38 @@ def main() -> None:
               for r in requests]
     engine.llm.generate(prompts[:2], params[:2], use_tqdm=False)  # warm-up
 
-    raw_rates, factory_rates = [], []
-    for repeat in range(args.repeats):
+    raw_rates, factory_rates, ratios = [], [], []
+
+    def raw_run() -> float:
         started = time.perf_counter()
         outputs = engine.llm.generate(prompts, params, use_tqdm=False)
         seconds = time.perf_counter() - started
-        tokens = sum(len(c.token_ids) for o in outputs for c in o.outputs)
-        raw_rates.append(tokens / seconds)
+        return sum(len(c.token_ids) for o in outputs for c in o.outputs) / seconds
 
+    def factory_run(repeat: int) -> float:
         store = Store(work / f"factory-{repeat}")
         import_prompts(store, args.tasks, ImportConfig(), show_progress=False)
         started = time.perf_counter()
         summary = run_rollouts(store, config, engine=engine, show_progress=False)
-        seconds = time.perf_counter() - started
-        factory_rates.append(summary.generated_tokens / seconds)
-        print(f"repeat {repeat}: raw {raw_rates[-1]:,.0f} tok/s ({tokens} tokens), "
-              f"factory {factory_rates[-1]:,.0f} tok/s ({summary.generated_tokens} tokens, {summary.written} rows)")
+        return summary.generated_tokens / (time.perf_counter() - started)
+
+    for repeat in range(args.repeats):
+        # Adjacent runs see the same machine load; alternate which goes first.
+        if repeat % 2 == 0:
+            raw_rates.append(raw_run())
+            factory_rates.append(factory_run(repeat))
+        else:
+            factory_rates.append(factory_run(repeat))
+            raw_rates.append(raw_run())
+        ratios.append(factory_rates[-1] / raw_rates[-1])
+        print(f"repeat {repeat}: raw {raw_rates[-1]:,.0f} tok/s, factory {factory_rates[-1]:,.0f} tok/s, "
+              f"ratio {ratios[-1]:.3f}")
     engine.close()
     raw, factory = statistics.median(raw_rates), statistics.median(factory_rates)
     print(f"prompts: {len(requests)}, n: {args.n}, max_new_tokens: {args.max_new_tokens}")
     print(f"raw vllm.LLM.generate: {raw:,.0f} generated tok/s (median of {args.repeats})")
     print(f"factory rollouts:      {factory:,.0f} generated tok/s (median of {args.repeats})")
-    print(f"ratio: {factory / raw:.3f}")
+    print(f"ratio: {statistics.median(ratios):.3f}  (median of the per-repeat ratios)")
 
 
 if __name__ == "__main__":

@@ -115,7 +115,7 @@ def rollouts(
     ctx: typer.Context,
     policy: Annotated[Optional[str], typer.Option(help="Policy model folder or Hub id")] = None,
     revision: Annotated[Optional[str], typer.Option(help="Policy revision")] = None,
-    engine: Annotated[Optional[str], typer.Option(help="vllm (in-process) or openai (endpoint)")] = None,
+    engine: Annotated[Optional[str], typer.Option(help="vllm (in-process), openai (endpoint) or ray (cluster)")] = None,
     n: Annotated[Optional[int], typer.Option("--n", "-n", help="G: samples per prompt")] = None,
     temperature: Annotated[Optional[float], typer.Option()] = None,
     top_p: Annotated[Optional[float], typer.Option()] = None,
@@ -137,6 +137,9 @@ def rollouts(
     dtype: Annotated[Optional[str], typer.Option()] = None,
     tensor_parallel_size: Annotated[Optional[int], typer.Option()] = None,
     enforce_eager: Annotated[Optional[bool], typer.Option("--enforce-eager/--no-enforce-eager")] = None,
+    replicas: Annotated[Optional[int], typer.Option(help="Engine replicas (ray engine)")] = None,
+    gpus_per_replica: Annotated[Optional[float], typer.Option(help="GPUs per replica, 0 for CPUs (ray engine)")] = None,
+    address: Annotated[Optional[str], typer.Option(help="Ray cluster to join: ray://host:10001 or auto (ray engine)")] = None,
     prompts_version: Annotated[Optional[str], typer.Option(help="prompts version (default latest)")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N prompts")] = None,
     iteration: Annotated[Optional[int], typer.Option(help="Loop iteration recorded on rows")] = None,
@@ -155,7 +158,7 @@ def rollouts(
         max_pixels=max_pixels, base_url=base_url, served_model=served_model, concurrency=concurrency,
         video_mode=video_mode, max_model_len=max_model_len, dtype=dtype,
         tensor_parallel_size=tensor_parallel_size, enforce_eager=enforce_eager, prompts_version=prompts_version,
-        limit=limit, iteration=iteration))
+        limit=limit, iteration=iteration, replicas=replicas, gpus_per_replica=gpus_per_replica, address=address))
     summary = run_rollouts(open_store(store, config), settings, show_progress=not quiet)
     version = summary.version.id if summary.version else "none"
     out.print(f"rollouts: {summary.written} written, {summary.already_present} already present, "
@@ -211,7 +214,7 @@ def rewards(
 @app.command()
 @reports_errors
 def verify(
-    judge: Annotated[Optional[str], typer.Option(help="rules (no model), vllm (in-process) or openai (endpoint)")] = None,
+    judge: Annotated[Optional[str], typer.Option(help="rules (no model), vllm (in-process), openai (endpoint) or ray (cluster)")] = None,
     judge_model: Annotated[Optional[str], typer.Option(help="Judge model folder / id, or its name at the endpoint")] = None,
     verifier: Annotated[Optional[str], typer.Option(help="Name to store verdicts under (default from the judge)")] = None,
     base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint of the judge")] = None,
@@ -222,6 +225,10 @@ def verify(
     concurrency: Annotated[Optional[int], typer.Option(help="In-flight requests (openai judge)")] = None,
     max_model_len: Annotated[Optional[int], typer.Option()] = None,
     enforce_eager: Annotated[Optional[bool], typer.Option("--enforce-eager/--no-enforce-eager")] = None,
+    replicas: Annotated[Optional[int], typer.Option(help="Judge engine replicas (ray judge)")] = None,
+    tensor_parallel_size: Annotated[Optional[int], typer.Option(help="GPUs per judge engine, tensor parallel (ray judge)")] = None,
+    gpus_per_replica: Annotated[Optional[float], typer.Option(help="GPUs per replica, 0 for CPUs (ray judge)")] = None,
+    address: Annotated[Optional[str], typer.Option(help="Ray cluster to join: ray://host:10001 or auto (ray judge)")] = None,
     rollouts_version: Annotated[Optional[str], typer.Option(help="rollouts version (default latest)")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Judge only the first N rollouts")] = None,
     store: StoreOpt = None, config: ConfigOpt = None, quiet: QuietOpt = False,
@@ -233,7 +240,9 @@ def verify(
     settings = build_config(VerifyConfig, file=config, section="verify", overrides=dict(
         judge=judge, judge_model=judge_model, verifier=verifier, base_url=base_url, prompt=prompt,
         structured=structured, max_tokens=max_tokens, max_think_chars=max_think_chars, concurrency=concurrency,
-        max_model_len=max_model_len, enforce_eager=enforce_eager, rollouts_version=rollouts_version, limit=limit))
+        max_model_len=max_model_len, enforce_eager=enforce_eager, rollouts_version=rollouts_version, limit=limit,
+        replicas=replicas, tensor_parallel_size=tensor_parallel_size, gpus_per_replica=gpus_per_replica,
+        address=address))
     summary = run_verify(open_store(store, config), settings, show_progress=not quiet)
     version = summary.version.id if summary.version else "none"
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.statuses.items())) or "nothing new"

@@ -60,6 +60,7 @@ class VLLMEngine:
             kwargs["gpu_memory_utilization"] = gpu_memory_utilization
         self.llm = vllm.LLM(**kwargs)
         self.max_in_flight = max_in_flight
+        self.add_per_step = 16
         self.tokenizer = self.llm.get_tokenizer()
         self._chat_template = self._find_chat_template(model)
 
@@ -117,7 +118,11 @@ class VLLMEngine:
         started: dict[str, float] = {}
         exhausted = False
         while True:
-            while not exhausted and len(started) < self.max_in_flight:
+            # Feed a bounded number of requests per engine step: the engine starts on the first ones
+            # while the caller's iterator is still preparing (decoding media for) the next.
+            added = 0
+            while not exhausted and len(started) < self.max_in_flight and (added < self.add_per_step or not started):
+                added += 1
                 request = next(pending, None)
                 if request is None:
                     exhausted = True

@@ -17,7 +17,7 @@ class RolloutConfig:
     revision: str | None = None
     """Model revision (commit or tag); recorded and part of each rollout's key."""
     engine: str = "vllm"
-    """vllm (in-process) or openai (any OpenAI-compatible endpoint, with --base-url)."""
+    """vllm (in-process), openai (any OpenAI-compatible endpoint, with --base-url) or ray (a Ray cluster)."""
     n: int = 8
     """G: samples per prompt."""
     temperature: float = 1.0
@@ -40,6 +40,8 @@ class RolloutConfig:
     max_frames: int = 16
     max_pixels: int = 128 * 28 * 28
     """Pixel ceiling per frame (frames are resized to multiples of 28 under it)."""
+    decode_workers: int = 4
+    """Threads decoding media ahead of the engine."""
     # -- engine --
     base_url: str | None = None
     """Endpoint for the openai engine, e.g. http://127.0.0.1:8000/v1."""
@@ -59,6 +61,18 @@ class RolloutConfig:
     gpu_memory_utilization: float = 0.9
     tensor_parallel_size: int = 1
     enforce_eager: bool = False
+    # -- ray engine (factory/scaleout): same rows and ids as vllm, sharded over a cluster --
+    replicas: int = 1
+    """Engine replicas for engine ray: independent vLLM engines the request table is spread over."""
+    gpus_per_replica: float | None = None
+    """GPUs a replica reserves (engine ray); default tensor_parallel_size where the cluster has GPUs, else 0
+    (0: each replica takes one CPU core)."""
+    address: str | None = None
+    """Ray cluster to join (ray://head:10001 or auto); default: a local Ray started and stopped by the command."""
+    ray_batch_size: int = 16
+    """Rows per batch handed to a replica (engine ray)."""
+    max_engine_restarts: int = 2
+    """Restarts of a crashed replica, and retries of its batch, before the job fails (engine ray)."""
     # -- data and writing --
     prompts_version: str | None = None
     """prompts version to read (default latest)."""
@@ -70,8 +84,10 @@ class RolloutConfig:
     seconds_per_part: float = 15.0
 
     def __post_init__(self) -> None:
-        if self.engine not in ("vllm", "openai"):
-            raise ValueError(f"engine must be vllm or openai, got {self.engine!r}")
+        if self.engine not in ("vllm", "openai", "ray"):
+            raise ValueError(f"engine must be vllm, openai or ray, got {self.engine!r}")
+        if self.replicas < 1:
+            raise ValueError("replicas must be at least 1")
         if self.reward_profile not in PROFILES:
             raise ValueError(f"reward_profile must be one of {PROFILES}, got {self.reward_profile!r}")
         if self.n < 1:

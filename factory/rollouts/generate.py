@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import queue
 import time
-from collections import Counter
+from collections import Counter, OrderedDict, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -55,6 +56,9 @@ class _Planned:
 
 
 def make_engine(config: RolloutConfig) -> Engine:
+    if config.engine == "ray":
+        raise UsageError("the ray engine runs a whole request table, not single requests: "
+                         "call run_rollouts (factory.scaleout) with engine='ray'")
     if config.engine == "vllm":
         from factory.engines.vllm_engine import VLLMEngine
 
@@ -123,33 +127,55 @@ class RolloutRun:
 
     def requests(self, planned: list[_Planned], failures: "queue.Queue[tuple[_Planned, str, str]]",
                  by_id: dict[str, tuple[_Planned, Any]]) -> Iterator[GenerationRequest]:
-        """Requests with media decoded lazily; a prompt whose media fails goes to ``failures`` instead."""
-        cache: dict[str, Any] = {}
-        for item in planned:
-            prompt = item.prompt
-            media = None
-            if prompt["data_type"] in ("video", "image"):
-                uri = prompt["media_uri"]
+        """Requests in plan order; a prompt whose media fails goes to ``failures`` instead.
+
+        Media is decoded ahead on a few threads (PyAV and Pillow release the GIL), so the engine does
+        not wait on decoding; requests of one prompt share its decode.
+        """
+        window = max(4, 2 * self.config.decode_workers)
+        decodes: OrderedDict[str, Future] = OrderedDict()
+        ahead: deque[tuple[_Planned, Future | None]] = deque()
+        items = iter(planned)
+        with ThreadPoolExecutor(max_workers=self.config.decode_workers, thread_name_prefix="decode") as pool:
+            def schedule() -> bool:
+                item = next(items, None)
+                if item is None:
+                    return False
+                future = None
+                if item.prompt["data_type"] in ("video", "image"):
+                    uri = item.prompt["media_uri"]
+                    future = decodes.get(uri)
+                    if future is None:
+                        future = pool.submit(load_media, uri, item.prompt["data_type"], self.frames)
+                        decodes[uri] = future
+                        while len(decodes) > window:
+                            decodes.popitem(last=False)
+                ahead.append((item, future))
+                return True
+
+            while len(ahead) < window and schedule():
+                pass
+            while ahead:
+                item, future = ahead.popleft()
+                schedule()
                 try:
-                    if uri not in cache:
-                        cache.clear()  # consecutive requests of one prompt share the decode
-                        cache[uri] = load_media(uri, prompt["data_type"], self.frames)
-                    media = cache[uri]
+                    media = future.result() if future is not None else None
                 except MediaError as exc:
                     failures.put((item, "media", str(exc)))
                     continue
-            text = self.template.render(prompt["problem"], prompt["problem_type"], prompt["options"])
-            content: list[dict[str, Any]] = []
-            if media is not None:
-                content.append({"type": media.kind})
-            content.append({"type": "text", "text": text})
-            request_id = f"{prompt['prompt_id']}:{item.start}:{item.count}"
-            by_id[request_id] = (item, media, text)
-            yield GenerationRequest(request_id, [{"role": "user", "content": content}],
-                                    Sampling(n=item.count, temperature=self.config.temperature,
-                                             top_p=self.config.top_p, top_k=self.config.top_k,
-                                             max_tokens=self.config.max_new_tokens, stop=list(self.config.stop),
-                                             seed=item.group_seed + item.start), media)
+                prompt = item.prompt
+                text = self.template.render(prompt["problem"], prompt["problem_type"], prompt["options"])
+                content: list[dict[str, Any]] = []
+                if media is not None:
+                    content.append({"type": media.kind})
+                content.append({"type": "text", "text": text})
+                request_id = f"{prompt['prompt_id']}:{item.start}:{item.count}"
+                by_id[request_id] = (item, media, text)
+                yield GenerationRequest(request_id, [{"role": "user", "content": content}],
+                                        Sampling(n=item.count, temperature=self.config.temperature,
+                                                 top_p=self.config.top_p, top_k=self.config.top_k,
+                                                 max_tokens=self.config.max_new_tokens, stop=list(self.config.stop),
+                                                 seed=item.group_seed + item.start), media)
 
     def rows(self, item: _Planned, engine: Engine, media: Any, text: str | None,
              result: GenerationResult | None, error: tuple[str, str] | None) -> list[dict[str, Any]]:
@@ -205,6 +231,10 @@ def run_rollouts(store: Store, config: RolloutConfig, *, engine: Engine | None =
     """Generate every missing rollout of the prompts version and write a new rollouts version."""
     from factory.rollouts.progress import RolloutProgress
 
+    if config.engine == "ray" and engine is None:  # the same plan and rows, generated on a Ray cluster
+        from factory.scaleout import run_rollouts_ray
+
+        return run_rollouts_ray(store, config, show_progress=show_progress)
     run = RolloutRun(store, config)
     started = time.perf_counter()
     with TableWriter(store, "rollouts", stage="rollouts", config=config.run_config(),

@@ -87,9 +87,18 @@ class TableWriter:
                 keys = self.store.read_part(relative, columns=[self.spec.key]).column(0).to_pylist()
             except Exception:  # an unreadable part cannot be trusted: leave it, it is never listed
                 continue
-            info = self._part_info(relative, keys)
-            if info is None:
-                continue
+            if self.mode == "append" and self.base_keys and not self.base_keys.isdisjoint(keys):
+                # Another run committed some of these rows meanwhile: keep only the rest, never a duplicate.
+                table = self.store.read_part(relative)
+                fresh = pc.invert(pc.is_in(table.column(self.spec.key), value_set=pa.array(sorted(self.base_keys))))
+                table = table.filter(fresh)
+                self.store.fs.rm(self.store.path(relative))
+                if table.num_rows == 0:
+                    continue
+                info = self._write_part(conform(self.spec, table, source=relative))
+                keys = table.column(self.spec.key).to_pylist()
+            else:
+                info = self._part_info(relative, keys)
             self.parts.append(info)
             self.run_keys.update(keys)
             self.adopted_rows += info.rows

@@ -8,7 +8,7 @@ from typing import Any
 
 from factory.verifier.rules import DEFAULT_REFLECTION_CUES, RuleConfig
 
-JUDGES = ("rules", "vllm", "openai")
+JUDGES = ("rules", "vllm", "openai", "ray")
 
 
 @dataclass
@@ -16,7 +16,8 @@ class VerifyConfig:
     """Settings of ``factory verify`` (section ``[verify]`` of a config file)."""
 
     judge: str = "rules"
-    """rules (no model), vllm (in-process judge model) or openai (judge behind an OpenAI-compatible endpoint)."""
+    """rules (no model), vllm (in-process judge model), openai (judge behind an OpenAI-compatible endpoint) or
+    ray (the judge model on a Ray cluster; same verdict ids as vllm)."""
     verifier: str | None = None
     """Name the verdicts are stored under (part of the key); default: 'rules' or 'judge:<model name>'."""
     judge_model: str | None = None
@@ -47,6 +48,15 @@ class VerifyConfig:
     dtype: str = "auto"
     gpu_memory_utilization: float = 0.9
     enforce_eager: bool = False
+    # -- ray judge (factory/scaleout); see RolloutConfig for the same knobs --
+    tensor_parallel_size: int = 1
+    replicas: int = 1
+    """Judge engine replicas on the Ray cluster."""
+    gpus_per_replica: float | None = None
+    address: str | None = None
+    """Ray cluster to join (ray://head:10001 or auto); default: a local Ray for this command."""
+    ray_batch_size: int = 32
+    max_engine_restarts: int = 2
     rollouts_version: str | None = None
     """rollouts version to judge (default latest)."""
     limit: int | None = None
@@ -65,6 +75,8 @@ class VerifyConfig:
             raise ValueError(f"judge must be one of {JUDGES}, got {self.judge!r}")
         if self.judge != "rules" and not self.judge_model:
             raise ValueError(f"the {self.judge} judge needs judge_model")
+        if self.replicas < 1:
+            raise ValueError("replicas must be at least 1")
         if self.judge == "openai" and not self.base_url:
             raise ValueError("the openai judge needs base_url")
 

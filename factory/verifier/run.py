@@ -53,6 +53,9 @@ class VerifySummary:
 
 
 def make_judge_engine(config: VerifyConfig) -> Engine:
+    if config.judge == "ray":
+        raise UsageError("the ray judge runs a whole request table, not single requests: "
+                         "call run_verify (factory.scaleout) with judge='ray'")
     if config.judge == "vllm":
         from factory.engines.vllm_engine import VLLMEngine
 
@@ -173,6 +176,10 @@ def run_verify(store: Store, config: VerifyConfig, *, engine: Engine | None = No
     """Judge every rollout of the version that has no final verdict from this verifier yet."""
     from factory.verifier.progress import VerifyProgress
 
+    if config.judge == "ray" and engine is None:  # the same verdicts, judged on a Ray cluster
+        from factory.scaleout import run_verify_ray
+
+        return run_verify_ray(store, config, show_progress=show_progress)
     run = VerifyRun(store, config)
     started = time.perf_counter()
     summary = VerifySummary(None, config.name)

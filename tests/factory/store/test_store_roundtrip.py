@@ -117,3 +117,20 @@ def test_a_number_names_the_sequence_even_when_a_hash_starts_with_it(store):
     for manifest in made:
         assert store.resolve("prompts", str(manifest.seq)).id == manifest.id
         assert store.resolve("prompts", manifest.id.split("-")[1]).id == manifest.id
+
+
+def test_adopted_parts_never_duplicate_rows_another_run_committed(store):
+    """A run dies leaving parts; another run (other config) commits some of the same keys; the first run
+    resumes: the new version holds each key once."""
+    with TableWriter(store, "rollouts", stage="rollouts", config={"run": "a"}, rows_per_part=5) as w:
+        w.write(full_rows("rollouts", 10))
+        w.flush()  # two parts on disk, then the run "dies" before its manifest
+    with TableWriter(store, "rollouts", stage="rollouts", config={"run": "b"}) as w:
+        w.write(full_rows("rollouts", 4, start=3))  # keys 3..6 overlap the dead run's parts
+        w.commit()
+    with TableWriter(store, "rollouts", stage="rollouts", config={"run": "a"}, rows_per_part=5) as w:
+        assert w.adopted_rows == 6  # keys 0-2 and 7-9; 3-6 are already in the base
+        w.write(full_rows("rollouts", 10))
+        resumed = w.commit()
+    ids = store.read("rollouts", resumed.id).column("rollout_id").to_pylist()
+    assert len(ids) == len(set(ids)) == 10
