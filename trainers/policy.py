@@ -10,7 +10,6 @@ files. It is written last, so its presence marks a complete checkpoint.
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -18,11 +17,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from factory.engines.revision import CHECKPOINT_RECORD, model_revision, weights_hash  # noqa: F401
 from factory.errors import UsageError
 from factory.version import code_version
 from trainers.settings import TrainSettings, on_gpu
 
-RECORD = "veripo_checkpoint.json"
+RECORD = CHECKPOINT_RECORD
 
 
 @dataclass
@@ -91,29 +91,9 @@ def load_policy(settings: TrainSettings, *, padding_side: str | None = None) -> 
                   original)
 
 
-def weights_hash(folder: str | Path) -> str:
-    """SHA-256 (16 hex) over the weight files of a local model folder, in name order."""
-    digest = hashlib.sha256()
-    files = sorted(p for p in Path(folder).iterdir() if p.suffix in (".safetensors", ".bin") and p.is_file())
-    for path in files:
-        digest.update(path.name.encode())
-        with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 22), b""):
-                digest.update(chunk)
-    return digest.hexdigest()[:16]
-
-
 def policy_revision(name: str, revision: str | None) -> str | None:
     """The revision to record for a policy: the given one, a checkpoint's recorded one, or its weights hash."""
-    if revision:
-        return revision
-    folder = Path(name)
-    if not folder.is_dir():
-        return None
-    record = read_record(folder)
-    if record and record.get("revision"):
-        return record["revision"]
-    return weights_hash(folder)
+    return model_revision(name, revision)
 
 
 def read_record(folder: str | Path) -> dict[str, Any] | None:

@@ -231,6 +231,13 @@ def run_rollouts(store: Store, config: RolloutConfig, *, engine: Engine | None =
     """Generate every missing rollout of the prompts version and write a new rollouts version."""
     from factory.rollouts.progress import RolloutProgress
 
+    from dataclasses import replace
+
+    from factory.engines.revision import model_revision
+
+    # a local checkpoint folder is pinned by its recorded revision or weights hash, so retraining it in
+    # place gives new rollout ids instead of "already present"
+    config = replace(config, revision=model_revision(config.policy, config.revision))
     if config.engine == "ray" and engine is None:  # the same plan and rows, generated on a Ray cluster
         from factory.scaleout import run_rollouts_ray
 
