@@ -36,8 +36,19 @@ ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="TOML or YAM
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars")]
 
 
-def open_store(store: str | None, config: Path | None) -> Store:
-    return Store(store_from(config, store) or default_store_path())
+def open_store(store: str | None, config: Path | None, *, create: bool = False) -> Store:
+    """The store named by --store / the config file / $FACTORY_STORE / ./store.
+
+    Only the import commands create a store; every other command names a missing one instead of
+    quietly reading nothing (a mistyped --store).
+    """
+    opened = Store(store_from(config, store) or default_store_path())
+    if not create and not opened.fs.exists(opened.root):
+        from factory.errors import StoreError
+
+        raise StoreError(f"store {opened.url} does not exist; create it with `factory prompts import` "
+                         "or name another with --store / $FACTORY_STORE")
+    return opened
 
 
 def reports_errors(func):
@@ -98,7 +109,7 @@ def prompts_import(
     settings = build_config(ImportConfig, file=config, section="prompts", overrides=dict(
         media_root=str(media_root) if media_root else None, on_error=on_error, format=format, split=split,
         probe_media=probe_media, limit=limit))
-    result = import_prompts(open_store(store, config), source, settings, show_progress=not quiet)
+    result = import_prompts(open_store(store, config, create=True), source, settings, show_progress=not quiet)
     for problem in result.problems:
         err.print(f"skipped: {problem}", markup=False, soft_wrap=True)
     for warning in result.warnings:
@@ -184,7 +195,7 @@ def rollouts_import(
 
     settings = build_config(RolloutImportConfig, file=config, section="rollouts_import",
                             overrides=dict(format=format, profile=profile, on_error=on_error))
-    result = import_rollouts(open_store(store, config), source, settings, show_progress=not quiet)
+    result = import_rollouts(open_store(store, config, create=True), source, settings, show_progress=not quiet)
     for problem in result.problems:
         err.print(f"skipped: {problem}", markup=False, soft_wrap=True)
     version = result.version.id if result.version else "none"

@@ -46,3 +46,12 @@ def test_bad_usage_exits_2(tmp_path):
 def test_schema_command_documents_columns():
     result = factory("schema", "rollouts")
     assert result.returncode == 0 and "rollout_id" in result.stdout and "finish reason" in result.stdout.lower()
+
+
+def test_a_missing_store_is_named_not_read_as_empty(tmp_path):
+    missing = tmp_path / "typo"
+    for args in (["query", "select count(*) from prompts"], ["versions"], ["stats"], ["pairs"], ["verify"]):
+        result = factory(*args, "--store", str(missing))
+        assert result.returncode == 1, args
+        assert result.stderr.startswith(f"error: store {missing} does not exist"), args
+    assert not missing.exists()

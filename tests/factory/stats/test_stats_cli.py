@@ -28,6 +28,7 @@ def test_stats_prints_every_section_and_writes_html(known_store, tmp_path):
 
 
 def test_stats_on_an_empty_store(store):
+    store.ensure_writable()  # an existing store with no tables yet
     done = factory("stats", "--store", store.url)
     assert done.returncode == 0, done.stderr
     assert "pairs_by_type: no rows yet" in done.stdout
