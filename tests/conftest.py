@@ -6,12 +6,12 @@ fixtures build offline (no weights are downloaded).
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import pytest
+
+from helpers import load_data_module
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "data"
@@ -20,17 +20,6 @@ SAMPLE_JSON = DATA / "sample" / "sample.json"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-def load_data_module(name: str):
-    """Import a script from data/ (it is not a package) by file name."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, DATA / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture

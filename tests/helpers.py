@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pyarrow as pa
 
 from schemas import table_spec
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def load_data_module(name: str):
+    """Import ``data/<name>.py`` by path: ``data/`` is a folder of scripts, not an installed package."""
+    module_name = f"veripo_data_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, DATA / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
 
 
 def value_for(field: pa.Field, index: int):

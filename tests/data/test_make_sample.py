@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from helpers import load_data_module
 
 av = pytest.importorskip("av")
 REPO = Path(__file__).resolve().parents[2]
@@ -18,16 +18,7 @@ PROBLEM_TYPES = {"multiple choice", "numerical", "OCR", "free-form", "regression
 KEYS = {"problem_id", "problem", "data_type", "problem_type", "options", "solution", "path", "data_source"}
 
 
-def _load(name: str):
-    """Import ``data/<name>.py`` by path: ``data/`` is a folder of scripts, not an installed package."""
-    spec = importlib.util.spec_from_file_location(f"veripo_data_{name}", REPO / "data" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-ms = _load("make_sample")
+ms = load_data_module("make_sample")
 
 
 @pytest.fixture(scope="module")

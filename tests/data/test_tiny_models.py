@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import load_data_module
+
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 REPO = Path(__file__).resolve().parents[2]
@@ -20,16 +21,7 @@ SAMPLE_CLIP = REPO / "data" / "sample" / "media" / "clip_01.mp4"
 SAMPLE_IMAGE = REPO / "data" / "sample" / "media" / "image_01.png"
 
 
-def _load(name: str):
-    """Import ``data/<name>.py`` by path: ``data/`` is a folder of scripts, not an installed package."""
-    spec = importlib.util.spec_from_file_location(f"veripo_data_{name}", REPO / "data" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-tm = _load("tiny_models")
+tm = load_data_module("tiny_models")
 
 
 @pytest.fixture(scope="module")
