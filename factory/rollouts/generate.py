@@ -40,7 +40,7 @@ class RolloutSummary:
     errors: Counter = field(default_factory=Counter)
     generated_tokens: int = 0
     seconds: float = 0.0
-    mean_reward: dict[str, float] = field(default_factory=dict)
+    mean_reward: dict[str, float] = field(default_factory=dict)  # per problem type, rows written by this run
 
     @property
     def tokens_per_s(self) -> float:
@@ -263,12 +263,18 @@ def run_rollouts(store: Store, config: RolloutConfig, *, engine: Engine | None =
         progress = RolloutProgress(total_prompts=len(planned), total_rollouts=sum(p.count for p in planned),
                                    enabled=show_progress)
 
+        reward_sums: list[pl.DataFrame] = []
+
         def flush(force: bool = False) -> None:
             nonlocal buffer, last_write
             if buffer and (force or len(buffer) >= config.rows_per_part or time.monotonic() - last_write > 5):
                 scored = run.score(buffer, count_tokens)
                 writer.write(scored)
                 summary.written += scored.num_rows
+                reward_sums.append(pl.from_arrow(scored.select(["prompt_id", "status", "reward_total"]))
+                                   .filter(pl.col("status") == "ok").join(run.prompt_frame, on="prompt_id")
+                                   .group_by("problem_type").agg(pl.col("reward_total").sum().alias("sum"),
+                                                                 pl.len().alias("count")))
                 buffer, last_write = [], time.monotonic()
 
         def drain_failures() -> None:
@@ -300,8 +306,10 @@ def run_rollouts(store: Store, config: RolloutConfig, *, engine: Engine | None =
                 engine.close()
         summary.version = writer.commit()
     summary.seconds = time.perf_counter() - started
-    if summary.version is not None:
-        summary.mean_reward = _mean_reward(store, summary.version)
+    if reward_sums:  # mean reward_total per problem type over the rows this run wrote
+        totals = pl.concat(reward_sums).group_by("problem_type").agg(pl.col("sum").sum(), pl.col("count").sum())
+        summary.mean_reward = {row["problem_type"]: row["sum"] / row["count"]
+                               for row in totals.sort("problem_type").iter_rows(named=True) if row["count"]}
     return summary
 
 
