@@ -102,6 +102,12 @@ class RolloutRun:
         self.prompts = prompts.to_pylist()
         self.prompt_frame = pl.from_arrow(prompts.select(["prompt_id", "problem_type", "gold", "options"]))
 
+    def open_writer(self) -> TableWriter:
+        """The writer of the new rollouts version (appends to the latest; resumes by this config's run key)."""
+        return TableWriter(self.store, "rollouts", stage="rollouts", config=self.config.run_config(),
+                           parents=[ParentRef("prompts", self.prompts_version.id)],
+                           rows_per_part=self.config.rows_per_part, seconds_per_part=self.config.seconds_per_part)
+
     def row_key(self, prompt: dict[str, Any], index: int, group_seed: int) -> tuple[str, dict[str, Any]]:
         params = {**self.config.sampling_key(), "seed": group_seed + index}
         if prompt["data_type"] in ("video", "image"):
@@ -244,9 +250,7 @@ def run_rollouts(store: Store, config: RolloutConfig, *, engine: Engine | None =
         return run_rollouts_ray(store, config, show_progress=show_progress)
     run = RolloutRun(store, config)
     started = time.perf_counter()
-    with TableWriter(store, "rollouts", stage="rollouts", config=config.run_config(),
-                     parents=[ParentRef("prompts", run.prompts_version.id)], rows_per_part=config.rows_per_part,
-                     seconds_per_part=config.seconds_per_part) as writer:
+    with run.open_writer() as writer:
         planned, present = run.plan(writer.is_done)
         summary = RolloutSummary(None, already_present=present, prompts=len({p.prompt["prompt_id"] for p in planned}))
         if not planned:

@@ -20,7 +20,7 @@ from factory.engines.base import GenerationResult, MediaInput, Sample
 from factory.rollouts.config import RolloutConfig
 from factory.rollouts.generate import RolloutRun, RolloutSummary, _mean_reward, _Planned
 from factory.scaleout.staging import Staging
-from factory.store import ParentRef, Store, TableWriter
+from factory.store import Store, TableWriter
 
 
 @dataclass
@@ -44,9 +44,7 @@ def run_rollouts_ray(store: Store, config: RolloutConfig, *, show_progress: bool
 
     run = RolloutRun(store, config)
     started = time.perf_counter()
-    with TableWriter(store, "rollouts", stage="rollouts", config=config.run_config(),
-                     parents=[ParentRef("prompts", run.prompts_version.id)], rows_per_part=config.rows_per_part,
-                     seconds_per_part=config.seconds_per_part) as writer:
+    with run.open_writer() as writer:  # the same manifest record and run key as run_rollouts'.
         planned, present = run.plan(writer.is_done)
         summary = RayRolloutSummary(None, already_present=present,
                                     prompts=len({p.prompt["prompt_id"] for p in planned}))

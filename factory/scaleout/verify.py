@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from factory.engines.base import GenerationResult, Sample
 from factory.scaleout.staging import Staging
-from factory.store import ParentRef, Store, TableWriter
+from factory.store import Store, TableWriter
 from factory.verifier.config import VerifyConfig
 from factory.verifier.run import VerifyRun, VerifySummary
 
@@ -28,31 +28,19 @@ def run_verify_ray(store: Store, config: VerifyConfig, *, show_progress: bool = 
     run = VerifyRun(store, config)
     started = time.perf_counter()
     summary = VerifySummary(None, config.name)
-    previous = run.previous()
-    # the same record as run_verify's manifest (judge "ray" names the backend)
-    run_config = {"verifier": config.name, "judge": config.judge, "judge_model": config.judge_model,
-                  "judge_revision": config.judge_revision, "prompt": run.prompt.key, "sampling": run.sampling,
-                  "rollouts": run.rollouts_version.id, "rules": config.rules().__dict__}
     endpoint = config.address or "ray:local"
-    with TableWriter(store, "verdicts", stage="verify", config=run_config, mode="upsert",
-                     parents=[ParentRef("rollouts", run.rollouts_version.id)], rows_per_part=config.rows_per_part,
-                     seconds_per_part=config.seconds_per_part) as writer:
+    with run.open_writer() as writer:  # the same manifest record and run key as run_verify's
         staging = Staging(store, "verdicts", writer.run_key)
         pending: dict[str, tuple[dict[str, Any], int, int, str]] = {}  # verdict id -> row, attempt, cut, prompt
         renderer = None
-        for row in run.rows.iter_rows(named=True):
-            status, attempt = previous.get(row["verdict_id"], (None, 0))
-            if status in ("ok", "skipped") or row["verdict_id"] in writer.run_keys:
-                summary.already_done += 1
-                continue
-            summary.retried += status is not None
-            skipped = run.skipped(row, SimpleNamespace(name="ray", endpoint=endpoint), attempt + 1)
+        for row, attempt in run.todo(writer, summary):
+            skipped = run.skipped(row, SimpleNamespace(name="ray", endpoint=endpoint), attempt)
             if skipped is not None:  # nothing to judge: no model call
                 _record(writer, summary, [skipped])
                 continue
             renderer = renderer or PromptRenderer(config.judge_model, config.judge_revision)
             request, cut = run.request(row)
-            pending[row["verdict_id"]] = (row, attempt + 1, cut, renderer.prompt(request))
+            pending[row["verdict_id"]] = (row, attempt, cut, renderer.prompt(request))
         if pending:
             ingest = _Ingest(run, pending, writer, summary, endpoint)
             ingest.files(staging, staging.files())  # left by a job of this config whose driver died

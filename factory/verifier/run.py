@@ -119,6 +119,36 @@ class VerifyRun:
         frame = frame.filter(pl.col("verifier") == self.config.name)
         return {r[0]: (r[1], r[2] or 1) for r in frame.select("verdict_id", "status", "attempt").iter_rows()}
 
+    def run_config(self) -> dict[str, Any]:
+        """What the verdicts version's manifest records (and what its run key resumes by)."""
+        config = self.config
+        return {"verifier": config.name, "judge": config.judge, "judge_model": config.judge_model,
+                "judge_revision": config.judge_revision, "prompt": self.prompt.key, "sampling": self.sampling,
+                "rollouts": self.rollouts_version.id, "rules": config.rules().__dict__}
+
+    def open_writer(self) -> TableWriter:
+        """The upsert writer of the new verdicts version (retried rows replace their failed ones)."""
+        return TableWriter(self.store, "verdicts", stage="verify", config=self.run_config(), mode="upsert",
+                           parents=[ParentRef("rollouts", self.rollouts_version.id)],
+                           rows_per_part=self.config.rows_per_part, seconds_per_part=self.config.seconds_per_part)
+
+    def todo(self, writer: TableWriter, summary: "VerifySummary") -> list[tuple[dict[str, Any], int]]:
+        """Rollouts still needing this verifier's verdict, each with its attempt number.
+
+        Verdicts already ``ok``/``skipped`` (or written by a run that died) count as done; ``error`` and
+        ``unparsable`` ones are retried.
+        """
+        previous = self.previous()
+        todo = []
+        for row in self.rows.iter_rows(named=True):
+            status, attempt = previous.get(row["verdict_id"], (None, 0))
+            if status in ("ok", "skipped") or row["verdict_id"] in writer.run_keys:
+                summary.already_done += 1
+                continue
+            summary.retried += status is not None
+            todo.append((row, attempt + 1))
+        return todo
+
     def base_row(self, row: dict[str, Any], engine: Engine | None, attempt: int) -> dict[str, Any]:
         config = self.config
         return {
@@ -183,22 +213,10 @@ def run_verify(store: Store, config: VerifyConfig, *, engine: Engine | None = No
     run = VerifyRun(store, config)
     started = time.perf_counter()
     summary = VerifySummary(None, config.name)
-    previous = run.previous()
-    run_config = {"verifier": config.name, "judge": config.judge, "judge_model": config.judge_model,
-                  "judge_revision": config.judge_revision, "prompt": run.prompt.key, "sampling": run.sampling,
-                  "rollouts": run.rollouts_version.id, "rules": config.rules().__dict__}
-    with TableWriter(store, "verdicts", stage="verify", config=run_config, mode="upsert",
-                     parents=[ParentRef("rollouts", run.rollouts_version.id)], rows_per_part=config.rows_per_part,
-                     seconds_per_part=config.seconds_per_part) as writer:
-        todo, attempts = [], {}
-        for row in run.rows.iter_rows(named=True):
-            status, attempt = previous.get(row["verdict_id"], (None, 0))
-            if status in ("ok", "skipped") or row["verdict_id"] in writer.run_keys:
-                summary.already_done += 1
-                continue
-            summary.retried += status is not None
-            attempts[row["verdict_id"]] = attempt + 1
-            todo.append(row)
+    with run.open_writer() as writer:
+        pending = run.todo(writer, summary)
+        todo = [row for row, _ in pending]
+        attempts = {row["verdict_id"]: attempt for row, attempt in pending}
         progress = VerifyProgress(total=len(todo), enabled=show_progress)
         buffer: list[dict[str, Any]] = []
         last_write = [time.monotonic()]
