@@ -47,6 +47,27 @@ class RolloutSummary:
         return self.generated_tokens / self.seconds if self.seconds else 0.0
 
 
+class RewardTally:
+    """Mean ``reward_total`` per problem type over the ok rows a run wrote (its summary's figure)."""
+
+    def __init__(self, prompt_frame: pl.DataFrame):
+        self.prompt_frame = prompt_frame.select("prompt_id", "problem_type")
+        self.parts: list[pl.DataFrame] = []
+
+    def add(self, scored: pa.Table) -> None:
+        self.parts.append(pl.from_arrow(scored.select(["prompt_id", "status", "reward_total"]))
+                          .filter(pl.col("status") == "ok").join(self.prompt_frame, on="prompt_id")
+                          .group_by("problem_type").agg(pl.col("reward_total").sum().alias("sum"),
+                                                        pl.len().alias("count")))
+
+    def means(self) -> dict[str, float]:
+        if not self.parts:
+            return {}
+        totals = pl.concat(self.parts).group_by("problem_type").agg(pl.col("sum").sum(), pl.col("count").sum())
+        return {row["problem_type"]: row["sum"] / row["count"]
+                for row in totals.sort("problem_type").iter_rows(named=True) if row["count"]}
+
+
 @dataclass
 class _Planned:
     prompt: dict[str, Any]
@@ -267,7 +288,7 @@ def run_rollouts(store: Store, config: RolloutConfig, *, engine: Engine | None =
         progress = RolloutProgress(total_prompts=len(planned), total_rollouts=sum(p.count for p in planned),
                                    enabled=show_progress)
 
-        reward_sums: list[pl.DataFrame] = []
+        tally = RewardTally(run.prompt_frame)
 
         def flush(force: bool = False) -> None:
             nonlocal buffer, last_write
@@ -275,10 +296,7 @@ def run_rollouts(store: Store, config: RolloutConfig, *, engine: Engine | None =
                 scored = run.score(buffer, count_tokens)
                 writer.write(scored)
                 summary.written += scored.num_rows
-                reward_sums.append(pl.from_arrow(scored.select(["prompt_id", "status", "reward_total"]))
-                                   .filter(pl.col("status") == "ok").join(run.prompt_frame, on="prompt_id")
-                                   .group_by("problem_type").agg(pl.col("reward_total").sum().alias("sum"),
-                                                                 pl.len().alias("count")))
+                tally.add(scored)
                 buffer, last_write = [], time.monotonic()
 
         def drain_failures() -> None:
@@ -310,16 +328,5 @@ def run_rollouts(store: Store, config: RolloutConfig, *, engine: Engine | None =
                 engine.close()
         summary.version = writer.commit()
     summary.seconds = time.perf_counter() - started
-    if reward_sums:  # mean reward_total per problem type over the rows this run wrote
-        totals = pl.concat(reward_sums).group_by("problem_type").agg(pl.col("sum").sum(), pl.col("count").sum())
-        summary.mean_reward = {row["problem_type"]: row["sum"] / row["count"]
-                               for row in totals.sort("problem_type").iter_rows(named=True) if row["count"]}
+    summary.mean_reward = tally.means()
     return summary
-
-
-def _mean_reward(store: Store, version: Manifest) -> dict[str, float]:
-    frame = pl.from_arrow(store.read("rollouts", version.id, columns=["prompt_id", "status", "reward_total"]))
-    prompts = pl.from_arrow(store.read("prompts", columns=["prompt_id", "problem_type"]))
-    joined = frame.filter(pl.col("status") == "ok").join(prompts, on="prompt_id", how="left")
-    grouped = joined.group_by("problem_type").agg(pl.col("reward_total").mean()).sort("problem_type")
-    return {row["problem_type"]: row["reward_total"] for row in grouped.iter_rows(named=True)}

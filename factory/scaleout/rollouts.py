@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from factory.engines.base import GenerationResult, MediaInput, Sample
 from factory.rollouts.config import RolloutConfig
-from factory.rollouts.generate import RolloutRun, RolloutSummary, _mean_reward, _Planned
+from factory.rollouts.generate import RewardTally, RolloutRun, RolloutSummary, _Planned
 from factory.scaleout.staging import Staging
 from factory.store import Store, TableWriter
 
@@ -78,8 +78,8 @@ def run_rollouts_ray(store: Store, config: RolloutConfig, *, show_progress: bool
         summary.version = writer.commit()
     staging.clear()
     summary.seconds = time.perf_counter() - started
-    if summary.version is not None:
-        summary.mean_reward = _mean_reward(store, summary.version)
+    if planned:
+        summary.mean_reward = ingest.tally.means()
     return summary
 
 
@@ -136,12 +136,11 @@ class _Ingest:
         self.run, self.renderer, self.samples, self.writer, self.summary = run, renderer, samples, writer, summary
         self.endpoint = endpoint
         self.spans: list[tuple[float, float]] = []  # engine (start, end) of each generated row
+        self.tally = RewardTally(run.prompt_frame)
 
     def files(self, staging: Staging, paths: list[str]) -> None:
-        for path in paths:
-            table = staging.read(path)
-            if table is not None:
-                self.results(table.to_pylist())
+        for table in staging.tables(paths):
+            self.results(table.to_pylist())
 
     def results(self, results: list[dict[str, Any]]) -> None:
         rows = []
@@ -155,6 +154,7 @@ class _Ingest:
         for start in range(0, len(rows), self.run.config.rows_per_part):
             scored = self.run.score(rows[start:start + self.run.config.rows_per_part], self.renderer.count_tokens)
             self.summary.written += self.writer.write(scored)
+            self.tally.add(scored)
 
     def rows(self, sample: _Sample, result: dict[str, Any]) -> list[dict[str, Any]]:
         engine = SimpleNamespace(name="ray", version=result["engine_version"], endpoint=self.endpoint)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import pyarrow as pa
@@ -45,6 +46,13 @@ class Staging:
         if not fs.exists(base):
             return []
         return sorted(path for path in fs.find(base) if path.endswith(".parquet"))
+
+    def tables(self, paths: list[str]) -> Iterator[pa.Table]:
+        """The readable result tables among ``paths`` (see :meth:`read`), in order."""
+        for path in paths:
+            table = self.read(path)
+            if table is not None:
+                yield table
 
     def read(self, path: str) -> pa.Table | None:
         """A result file, or None when it is incomplete (a job killed while writing it)."""

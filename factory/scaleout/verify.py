@@ -108,10 +108,8 @@ class _Ingest:
         self.run, self.pending, self.writer, self.summary, self.endpoint = run, pending, writer, summary, endpoint
 
     def files(self, staging: Staging, paths: list[str]) -> None:
-        for path in paths:
-            table = staging.read(path)
-            if table is not None:
-                self.results(table.to_pylist())
+        for table in staging.tables(paths):
+            self.results(table.to_pylist())
 
     def results(self, results: list[dict[str, Any]]) -> None:
         rows = []
